@@ -1,0 +1,5 @@
+"""`python -m minidock ...` is the `minidock` command."""
+
+from minidock.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The `minidock` command line: docker's commands, flags, output and exit codes."""
