@@ -28,7 +28,13 @@
     if (nodes.length === 0) {
       return;
     }
-    window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: theme() });
+    window.mermaid.initialize({
+      startOnLoad: false,
+      securityLevel: "strict",
+      theme: theme(),
+      // Readable text when a wide sequence diagram is scaled to the page.
+      sequence: { actorFontSize: 16, messageFontSize: 16, noteFontSize: 16 },
+    });
     window.mermaid.run({ nodes: nodes }).catch(function (err) {
       console.error("diagrams.js: a diagram failed to render:", err);
     });
