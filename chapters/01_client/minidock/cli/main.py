@@ -65,7 +65,8 @@ def parse_global(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def command_parser(name: str) -> ArgumentParser:
     spec = COMMANDS[name]
-    return ArgumentParser(prog=f"{PROG} {name}", description=spec.summary)
+    # "resolve": a command may take -h for itself (run's --hostname), leaving --help for help.
+    return ArgumentParser(prog=f"{PROG} {name}", description=spec.summary, conflict_handler="resolve")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             print(exc.message, file=sys.stderr)
         return exc.status
     except ClientError as exc:
-        print(str(exc) if str(exc).startswith(("Error", "Cannot connect")) else f"Error: {exc}", file=sys.stderr)
+        print(exc, file=sys.stderr)  # docker prints client-side errors as they are
         return 1
     except KeyboardInterrupt:
         return 130

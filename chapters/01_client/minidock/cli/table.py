@@ -14,6 +14,7 @@ class CommandSpec(NamedTuple):
     summary: str
 
 
+# --8<-- [start:commands]
 COMMANDS: dict[str, CommandSpec] = {
     # containers
     "run": CommandSpec("run", "Create and run a new container from an image"),
@@ -45,9 +46,10 @@ COMMANDS: dict[str, CommandSpec] = {
     "push": CommandSpec("registry", "Upload an image to a registry"),
     "search": CommandSpec("registry", "Search Docker Hub for images"),
     "login": CommandSpec("registry", "Authenticate to a registry"),
-    "tag": CommandSpec("images", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
-    "rmi": CommandSpec("images", "Remove one or more images"),
-    "history": CommandSpec("images", "Show the history of an image"),
+    "logout": CommandSpec("registry", "Log out from a registry"),
+    "tag": CommandSpec("image_ops", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    "rmi": CommandSpec("image_ops", "Remove one or more images"),
+    "history": CommandSpec("image_ops", "Show the history of an image"),
     "save": CommandSpec("archive", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
     "load": CommandSpec("archive", "Load an image from a tar archive or STDIN"),
     "import": CommandSpec("archive", "Import the contents from a tarball to create a filesystem image"),
@@ -58,3 +60,4 @@ COMMANDS: dict[str, CommandSpec] = {
     "events": CommandSpec("events", "Get real time events from the server"),
     "doctor": CommandSpec("doctor", "Check what this machine has and lacks for each chapter"),
 }
+# --8<-- [end:commands]

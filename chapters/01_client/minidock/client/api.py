@@ -63,7 +63,7 @@ def encode_query(params: dict[str, Any] | None) -> str:
     if not params:
         return ""
     pairs = []
-    for key, value in params.items():
+    for key, value in sorted(params.items()):  # Go's url.Values.Encode sorts: same bytes as docker
         if value is None:
             continue
         for item in value if isinstance(value, (list, tuple)) else [value]:
@@ -183,7 +183,7 @@ class APIClient:
         """One API request; raises `APIError` (with the daemon's message) on a status >= 400."""
         headers = dict(headers or {})
         if json is not None:
-            body = jsonlib.dumps(json).encode()
+            body = jsonlib.dumps(json, separators=(",", ":")).encode()
             headers.setdefault("Content-Type", "application/json")
         target = (f"/v{self.version}" if versioned else "") + path + encode_query(params)
         response = self._send(method, target, body, headers)
@@ -222,7 +222,7 @@ class APIClient:
         from minidock.client.hijack import HijackedConnection
 
         headers = {"Connection": "Upgrade", "Upgrade": "tcp", "Content-Type": content_type}
-        body = jsonlib.dumps(json).encode() if json is not None else None
+        body = jsonlib.dumps(json, separators=(",", ":")).encode() if json is not None else None
         if json is not None:
             headers["Content-Type"] = "application/json"
         conn = Connection(self.dialer.dial())  # never a pooled one: it will not come back

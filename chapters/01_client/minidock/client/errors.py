@@ -47,7 +47,16 @@ class Conflict(APIError):
 
 
 class StreamError(ClientError):
-    """An error reported inside a JSON progress stream (`errorDetail`)."""
+    """An error reported inside a JSON progress stream (`errorDetail`).
+
+    `code` is the stream's own error code (0 when it sent none): `build`
+    exits with it, as docker does for a failing `RUN`.
+    """
+
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
 
 
 # The one place where statuses become exception classes.

@@ -154,10 +154,12 @@ class Connection:
         elif method in ("POST", "PUT"):
             head.append("Content-Length: 0")
         self.reusable = False
-        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        wire = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         if isinstance(body, (bytes, bytearray)):
-            self.sock.sendall(body)
-        elif body is not None:
+            self.sock.sendall(wire + body)  # one write: small requests go out in one packet
+        else:
+            self.sock.sendall(wire)
+        if body is not None and not isinstance(body, (bytes, bytearray)):
             self._send_chunked(body)
         return self._read_response(method)
     # --8<-- [end:request]

@@ -20,12 +20,11 @@ from contextlib import nullcontext
 from minidock.cli.cli import Cli, StatusError
 from minidock.cli.container_opts import CreateRequest, OptionError, add_container_arguments, create_request
 from minidock.cli.containers import ExitWaiter, SignalProxy, stream_session
-from minidock.client.errors import APIError, NotFound
+from minidock.client.errors import APIError, ClientError, NotFound
 from minidock.client.terminal import terminal_size
 
 
 def add_create_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.conflict_handler = "resolve"  # docker's -h is --hostname; help stays --help
     add_container_arguments(parser)
 
 
@@ -64,14 +63,20 @@ def image_with_tag(image: str) -> str:
 
 
 def pull_for_run(cli: Cli, request: CreateRequest) -> None:
-    """Pull the image with progress on stderr, as `docker run` does."""
-    from minidock.cli.commands.registry import pull_image
+    """Pull the image with its progress on stderr (stdout is the container's), as `docker run` does."""
+    from minidock.cli.commands.registry import auth_headers, reference_or_fail
+    from minidock.client.jsonmessage import display_stream
 
-    pull_image(cli, request.body["Image"], out=cli.err, platform=request.platform)
+    ref = reference_or_fail(request.body["Image"])
+    if ref.tag is None and ref.digest is None:
+        ref = ref.with_default_tag()
+    params = {"fromImage": ref.name, "platform": request.platform, "tag": ref.digest or ref.tag}
+    messages = cli.client.stream_json("POST", "/images/create", params, headers=auth_headers(ref.domain))
+    display_stream(messages, cli.err, tty=cli.err.isatty())
 
 
 def _parse(cli: Cli, args: argparse.Namespace, attach: bool) -> CreateRequest:
-    if args.tty and not sys.stdin.isatty() and args.interactive:
+    if attach and args.tty and args.interactive and not sys.stdin.isatty():
         raise StatusError(1, "the input device is not a TTY")
     size = terminal_size(sys.stdout.fileno()) if args.tty else None
     try:
@@ -84,7 +89,7 @@ def create(cli: Cli, args: argparse.Namespace) -> int:
     request = _parse(cli, args, attach=False)
     try:
         cli.print(create_container(cli, request, args.pull))
-    except APIError as exc:
+    except ClientError as exc:
         raise StatusError(125, f"minidock: {exc}") from None
     return 0
 
@@ -94,7 +99,7 @@ def run(cli: Cli, args: argparse.Namespace) -> int:
     request = _parse(cli, args, attach=not args.detach)
     try:
         container_id = create_container(cli, request, args.pull)
-    except APIError as exc:
+    except ClientError as exc:  # refused by the daemon, or the pull failed
         raise StatusError(125, f"minidock: {exc}\n\nRun 'minidock run --help' for more information") from None
     client = cli.client
     if args.detach:
