@@ -17,32 +17,32 @@ Unset `MINIDOCK_CHAPTER` means every chapter there is.
 
 from __future__ import annotations
 
-import importlib.abc
 import os
-import re
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 ENV_VAR = "MINIDOCK_CHAPTER"
 
 # chapters/01_client/minidock/chapters.py -> chapters/
-CHAPTERS_DIR = Path(__file__).resolve().parent.parent.parent
+# (os.path, not pathlib: this module runs at the start of every `minidock` command.)
+CHAPTERS_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-_FOLDER = re.compile(r"^(\d{2})_([a-z0-9_]+)$")
 
-
-@dataclass(frozen=True)
 class Chapter:
     """One chapter folder: `chapters/03_engine_jobs/` is number 3, slug `engine_jobs`."""
 
-    number: int
-    slug: str
-    root: Path  # the source root: it holds `minidock/` and `tests/`
+    __slots__ = ("number", "slug", "root")
+
+    def __init__(self, number: int, slug: str, root: str) -> None:
+        self.number = number
+        self.slug = slug
+        self.root = root  # the source root: it holds `minidock/` and `tests/`
+
+    def __repr__(self) -> str:
+        return f"Chapter({self.number}, {self.slug!r})"
 
     @property
-    def package_dir(self) -> Path:
-        return self.root / "minidock"
+    def package_dir(self) -> str:
+        return os.path.join(self.root, "minidock")
 
     @property
     def title(self) -> str:
@@ -50,20 +50,25 @@ class Chapter:
 
     def provides(self, name: str) -> bool:
         """Does this chapter hold the top-level subpackage or module `minidock.<name>`?"""
-        return (self.package_dir / name).is_dir() or (self.package_dir / f"{name}.py").is_file()
+        return os.path.isdir(os.path.join(self.package_dir, name)) or \
+            os.path.isfile(os.path.join(self.package_dir, name + ".py"))
 
 
-def all_chapters(chapters_dir: Path = CHAPTERS_DIR) -> list[Chapter]:
-    """Every chapter folder there is, in order."""
+def all_chapters(chapters_dir: str = CHAPTERS_DIR) -> list[Chapter]:
+    """Every chapter folder there is (`NN_slug`), in order."""
     found = []
-    for entry in sorted(chapters_dir.iterdir()) if chapters_dir.is_dir() else []:
-        match = _FOLDER.match(entry.name)
-        if match and entry.is_dir():
-            found.append(Chapter(int(match.group(1)), match.group(2), entry))
+    try:
+        entries = sorted(os.scandir(chapters_dir), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        number, underscore, slug = entry.name.partition("_")
+        if len(number) == 2 and number.isdigit() and underscore and slug and entry.is_dir():
+            found.append(Chapter(int(number), slug, entry.path))
     return found
 
 
-def selected_chapter(environ: os._Environ[str] | dict[str, str] = os.environ) -> int | None:
+def selected_chapter(environ: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
     """The N of `MINIDOCK_CHAPTER=N`, or None for "all chapters"."""
     value = environ.get(ENV_VAR, "").strip()
     if not value:
@@ -85,8 +90,8 @@ def extend_path(path: list[str]) -> list[str]:
     limit = selected_chapter()
     extended = list(path)
     for chapter in world(limit):
-        package_dir = str(chapter.package_dir)
-        if chapter.package_dir.is_dir() and package_dir not in extended:
+        package_dir = chapter.package_dir
+        if os.path.isdir(package_dir) and package_dir not in extended:
             extended.append(package_dir)
     if limit is not None:
         _install_finder(limit)
@@ -95,9 +100,12 @@ def extend_path(path: list[str]) -> list[str]:
 
 
 # --8<-- [start:later_chapter_finder]
-class LaterChapterFinder(importlib.abc.MetaPathFinder):
+class LaterChapterFinder:
     """Asked last, after the normal finders found nothing: if `minidock.<name>`
-    exists in a chapter beyond the limit, say so instead of "No module named"."""
+    exists in a chapter beyond the limit, say so instead of "No module named".
+
+    A meta path finder is any object with `find_spec` (importlib.abc's base
+    class only documents that, and importing it costs every command 15 ms)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit

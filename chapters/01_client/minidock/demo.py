@@ -22,7 +22,8 @@ def step(title: str, argv: Sequence[str], *, host: str | None = None, check: boo
          input: bytes | None = None) -> subprocess.CompletedProcess:
     """Run `minidock ARGV` the way a reader would type it, and show both."""
     command = ["minidock", *(["-H", host] if host else []), *argv]
-    print(f"\n\033[1m# {title}\033[0m\n$ {shlex.join(command)}", flush=True)
+    heading = f"\033[1m# {title}\033[0m" if sys.stdout.isatty() else f"# {title}"
+    print(f"\n{heading}\n$ {shlex.join(command)}", flush=True)
     result = subprocess.run([sys.executable, "-m", "minidock", *command[1:]], input=input)
     if check and result.returncode != 0:
         raise SystemExit(f"demo step failed (exit {result.returncode}): {shlex.join(command)}")

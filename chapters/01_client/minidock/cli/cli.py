@@ -7,8 +7,7 @@ The client is made on first use, so commands that never talk to the daemon
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
-from typing import BinaryIO, TextIO
+from typing import IO, TextIO
 
 from minidock.client.api import APIClient
 from minidock.client.hosts import Host
@@ -31,13 +30,16 @@ class StatusError(Exception):
         self.message = message
 
 
-@dataclass
 class Cli:
-    host: Host
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    in_: TextIO = field(default_factory=lambda: sys.stdin)
-    _client: APIClient | None = field(default=None, repr=False)
+    """The command's context: where the daemon is, and the three standard streams."""
+
+    def __init__(self, host: Host, out: TextIO | None = None, err: TextIO | None = None,
+                 in_: TextIO | None = None) -> None:
+        self.host = host
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.in_ = in_ or sys.stdin
+        self._client: APIClient | None = None
 
     @property
     def client(self) -> APIClient:
@@ -46,13 +48,13 @@ class Cli:
         return self._client
 
     @property
-    def out_bytes(self) -> BinaryIO:
+    def out_bytes(self) -> IO[bytes]:
         """stdout as bytes, for container output that is not text."""
         self.out.flush()
         return self.out.buffer  # type: ignore[return-value]
 
     @property
-    def err_bytes(self) -> BinaryIO:
+    def err_bytes(self) -> IO[bytes]:
         self.err.flush()
         return self.err.buffer  # type: ignore[return-value]
 

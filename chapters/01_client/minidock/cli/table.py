@@ -6,12 +6,10 @@ command being run.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
-
-class CommandSpec(NamedTuple):
-    module: str  # under minidock.cli.commands
-    summary: str
+# module: under minidock.cli.commands; summary: the line `minidock --help` shows.
+CommandSpec = namedtuple("CommandSpec", "module summary")
 
 
 # --8<-- [start:commands]

@@ -18,10 +18,9 @@ from __future__ import annotations
 import json as jsonlib
 import os
 import threading
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from minidock.client.errors import ClientError, ProtocolError, api_error
 from minidock.client.hosts import Host
@@ -40,14 +39,8 @@ def version_tuple(version: str) -> tuple[int, ...]:
         raise ClientError(f"bad API version {version!r}") from None
 
 
-@dataclass(frozen=True)
-class Ping:
-    """What `HEAD /_ping` tells about the daemon."""
-
-    api_version: str
-    os_type: str
-    experimental: bool
-    builder_version: str
+# What `HEAD /_ping` tells about the daemon.
+Ping = namedtuple("Ping", "api_version os_type experimental builder_version")
 
 
 # --8<-- [start:negotiate]
@@ -68,7 +61,8 @@ def encode_query(params: dict[str, Any] | None) -> str:
             continue
         for item in value if isinstance(value, (list, tuple)) else [value]:
             pairs.append((key, "1" if item is True else "0" if item is False else str(item)))
-    return "?" + urlencode(pairs) if pairs else ""
+    # Go's url.Values.Encode: spaces as "+", everything else percent-encoded.
+    return "?" + "&".join(f"{quote(k, ' ')}={quote(v, ' ')}".replace(" ", "+") for k, v in pairs) if pairs else ""
 
 
 def error_message(response: Response) -> str:
@@ -251,6 +245,17 @@ def _decode(response: Response) -> Any:
 
 def quote_name(name: str) -> str:
     """Names in paths keep `/` and `:` (images like localhost:5001/a/b:v1)."""
-    return quote(name, safe="/:@")
+    return quote(name, "/:@")
 
 
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def quote(text: str, safe: str) -> str:
+    """Percent-encode every byte but the unreserved ones and `safe` (RFC 3986).
+
+    `urllib.parse.quote` does the same; this keeps its import (and
+    `ipaddress`'s) off the start-up path of every command.
+    """
+    keep = _UNRESERVED | frozenset(safe.encode())
+    return "".join(chr(b) if b in keep else f"%{b:02X}" for b in text.encode())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 DEFAULT_UNIX_SOCKET = "/var/run/minidock.sock"
 DEFAULT_HOST = f"unix://{DEFAULT_UNIX_SOCKET}"
@@ -22,16 +22,14 @@ class InvalidHost(ValueError):
     """A -H / DOCKER_HOST value that names no daemon we can dial."""
 
 
-@dataclass(frozen=True)
-class Host:
-    """A parsed daemon address.
+class Host(namedtuple("Host", "proto address")):
+    """A parsed daemon address (a record; a namedtuple because it is on every command's start-up path).
 
     `proto` is "unix", "tcp" or "fd"; `address` is a socket path, a
     `(host, port)` pair or a file-descriptor number, to match the proto.
     """
 
-    proto: str
-    address: str | tuple[str, int] | int
+    __slots__ = ()
 
     def __str__(self) -> str:
         if self.proto == "tcp":

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO
 
 from minidock.client.errors import ProtocolError
 
 MAX_HEAD = 64 * 1024  # a daemon's response head is small; more is a broken peer
 CHUNK = 64 * 1024
-Body = bytes | Iterable[bytes] | BinaryIO | None
+Body = bytes | Iterable[bytes] | IO[bytes] | None
 
 
 class Headers(dict):
@@ -38,18 +37,21 @@ class Headers(dict):
 
 
 # --8<-- [start:response]
-@dataclass
 class Response:
     """A response whose body is read lazily, so streams flow as they come."""
 
-    status: int
-    reason: str
-    headers: Headers
-    connection: "Connection" = field(repr=False)
-    _remaining: int | None = None  # bytes left under Content-Length; None: chunked or until close
-    _chunked: bool = False
-    _chunk_left: int = 0
-    _done: bool = False
+    def __init__(self, status: int, reason: str, headers: Headers, connection: "Connection") -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.connection = connection
+        self._remaining: int | None = None  # bytes left under Content-Length; None: chunked or until close
+        self._chunked = False
+        self._chunk_left = 0  # bytes left in the current chunk
+        self._done = False
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason}>"
 
     @property
     def ok(self) -> bool:
@@ -164,7 +166,7 @@ class Connection:
         return self._read_response(method)
     # --8<-- [end:request]
 
-    def _send_chunked(self, body: Iterable[bytes] | BinaryIO) -> None:
+    def _send_chunked(self, body: Iterable[bytes] | IO[bytes]) -> None:
         pieces = iter(lambda: body.read(CHUNK), b"") if hasattr(body, "read") else body  # type: ignore[union-attr]
         for piece in pieces:
             if piece:

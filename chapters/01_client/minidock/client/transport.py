@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from dataclasses import dataclass, field
 
 from minidock.client.errors import ClientError, DaemonUnreachable
 from minidock.client.hosts import Host
@@ -25,14 +24,14 @@ CONNECT_TIMEOUT = 10.0
 
 
 # --8<-- [start:dialer]
-@dataclass
 class Dialer:
     """Makes connections to one daemon address."""
 
-    host: Host
-    timeout: float = CONNECT_TIMEOUT
-    _fd_taken: bool = field(default=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self, host: Host, timeout: float = CONNECT_TIMEOUT) -> None:
+        self.host = host
+        self.timeout = timeout
+        self._fd_taken = False  # the inherited fd is handed out once
+        self._lock = threading.Lock()
 
     def dial(self) -> socket.socket:
         if self.host.proto == "unix":
