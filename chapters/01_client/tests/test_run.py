@@ -165,3 +165,24 @@ def test_run_of_an_image_nobody_has_exits_125(mdk):
     result = mdk("run", "--rm", "nosuchimage", "true")
     assert result.returncode == 125
     assert b"Unable to find image 'nosuchimage:latest' locally" in result.stderr
+
+
+def test_diff_prints_one_letter_per_change(mdk, fake_daemon):
+    mdk("run", "--name", "df", "busybox", "sh", "-c", "echo x > /tmp/new; rm /etc/hostname")
+    result = mdk("diff", "df")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert lines and all(line[:2] in ("C ", "A ", "D ") for line in lines)
+    assert ("GET", "/v1.41/containers/df/changes") in fake_daemon.requests
+    assert mdk("diff", "nosuch").returncode == 1
+
+
+def test_every_command_in_the_table_has_its_module_and_functions():
+    import importlib
+
+    from minidock.cli.table import COMMANDS
+
+    for name, spec in COMMANDS.items():
+        module = importlib.import_module(f"minidock.cli.commands.{spec.module}")
+        assert callable(getattr(module, name)), name
+        assert callable(getattr(module, f"add_{name}_arguments")), name

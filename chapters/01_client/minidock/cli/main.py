@@ -24,6 +24,8 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):  # noqa: ANN201
         from minidock.cli.cli import UsageError
 
+        if message.startswith("unrecognized arguments: "):  # say it as docker (pflag) does
+            message = "unknown flag: " + message.removeprefix("unrecognized arguments: ").split()[0]
         raise UsageError(message, self.prog)
 
 
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if options.help else 1
         name = options.command
         if name not in COMMANDS:
-            raise UsageError(f"'{name}' is not a {PROG} command.")
+            raise UsageError(f"{PROG}: '{name}' is not a {PROG} command.")
         cli = Cli(host=host_from_environment(options.host))
         module = importlib.import_module(f"minidock.cli.commands.{COMMANDS[name].module}")
         parser = command_parser(name)
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(module, name)(cli, args) or 0
     except UsageError as exc:
         hint = exc.command or PROG
-        print(f"{hint}: {exc}\nSee '{hint} --help'.", file=sys.stderr)
+        print(f"{exc}\nSee '{hint} --help'.", file=sys.stderr)
         return 125
     except InvalidHost as exc:
         print(f"{exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from minidock.cli.formatter import human_duration  # go-units, as dockerd's `Up 5 seconds`
 from minidock.fakedaemon.filetree import FIXED_MTIME, FileTree, Node
 from minidock.fakedaemon.runtime import Process
 
@@ -51,34 +52,6 @@ def rfc3339_fixed(ts: float) -> str:
     seconds = int(ts)
     nanos = min(int((ts - seconds) * 1e9), 999_999_999)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
-
-
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration, which dockerd uses for `Up 5 seconds`."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def sha256(data: bytes) -> str:
