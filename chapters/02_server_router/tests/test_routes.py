@@ -13,9 +13,9 @@ import pytest
 from minidock.server import system
 from minidock.server.errors import JobNotInstalled, NotFound, Unavailable
 from minidock.server.router import Router
-from minidock.server.routes import CHAPTER_TITLES, JOB_CHAPTERS, NOT_IMPLEMENTED, ROUTES
+from minidock.server.routes import CHAPTER_TITLES, INTERNAL_JOBS, JOB_CHAPTERS, NOT_IMPLEMENTED, ROUTES
 
-SPEC = Path("/work/shared/api/docker-engine-api-v1.41.yaml")
+SPEC = Path(__file__).parent / "data" / "docker-engine-api-v1.41.yaml"
 HTTP_METHODS = {"get", "head", "post", "put", "delete", "patch", "options"}
 
 # Names a client may put in a path: plain, equal to a literal of the table,
@@ -142,7 +142,8 @@ def test_every_job_is_brought_by_exactly_one_chapter_or_declared_absent() -> Non
     jobs = {route.job for route in ROUTES}
     assert not set(JOB_CHAPTERS) & NOT_IMPLEMENTED
     assert jobs - set(JOB_CHAPTERS) - NOT_IMPLEMENTED == set(), "jobs nobody accounts for"
-    assert set(JOB_CHAPTERS) - jobs == set(), "JOB_CHAPTERS names jobs no route runs"
+    assert set(JOB_CHAPTERS) - jobs == INTERNAL_JOBS, "JOB_CHAPTERS names jobs no route runs"
+    assert not INTERNAL_JOBS & jobs
     assert NOT_IMPLEMENTED - jobs == set()
     assert set(JOB_CHAPTERS.values()) <= set(CHAPTER_TITLES)
     assert set(JOB_CHAPTERS.values()) == {2, 3, 4, 5, 6}

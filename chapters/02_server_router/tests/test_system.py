@@ -16,7 +16,7 @@ import pytest
 from minidock.server import system
 from minidock.server.system import DaemonFacts, info_body, load_engine_id, version_body
 
-SPEC = Path("/work/shared/api/docker-engine-api-v1.41.yaml")
+SPEC = Path(__file__).parent / "data" / "docker-engine-api-v1.41.yaml"
 
 
 @dataclass

@@ -36,16 +36,24 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import argparse
+    from socket import socket
 
     from minidock.daemon.config import DaemonConfig
-    from minidock.server.system import DaemonFacts
     from minidock.server.router import Router
+    from minidock.server.server import Server
+    from minidock.server.system import DaemonFacts
 
 INSTALLERS_PACKAGE = "minidock.installers"
 
 
 class InstallerError(RuntimeError):
     """An installer that cannot be imported or fails to install: the daemon does not start."""
+
+
+def serve_each(server: Server, listeners: list[socket]) -> None:
+    """Chapter 02's way to serve the API: accept on every listener, now."""
+    for listener in listeners:
+        server.serve(listener)
 
 
 # --8<-- [start:daemon]
@@ -57,7 +65,9 @@ class Daemon:
     (`daemon.router.handlers["create"] = ...`), keeps its state under
     `data_root` / `exec_root`, and asks to be told when the daemon stops
     (`daemon.on_shutdown(engine.close)`). A chapter may hang its component on
-    the object for the chapters after it (chapter 03's engine, say)."""
+    the object for the chapters after it (chapter 03's engine, say), and may
+    replace `serve_api`, which `main.py` calls once the listeners are open
+    (chapter 03 makes serving the API a job, as Docker's `serveapi` was)."""
 
     config: DaemonConfig
     router: Router
@@ -66,6 +76,7 @@ class Daemon:
     exec_root: Path
     facts: DaemonFacts | None = None  # what /version and /info report (system.py): for a later `info`
     shutdown_callbacks: list[Callable[[], None]] = field(default_factory=list)
+    serve_api: Callable[[Server, list[socket]], None] = serve_each
 
     def on_shutdown(self, callback: Callable[[], None]) -> None:
         """Call `callback` at shutdown, after the server stopped (last registered, first called)."""

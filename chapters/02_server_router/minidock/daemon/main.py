@@ -10,7 +10,8 @@ The life of the daemon process, in the order dockerd lives it
 3. build the router: the route table (routes.py) plus the handlers this
    chapter has (system.py), then let later chapters install theirs
    (installers.py);
-4. open a listener for each `-H` and serve each one (server.py);
+4. open a listener for each `-H` and serve each one (server.py), through
+   `daemon.serve_api`, which a later chapter may replace;
 5. wait for SIGTERM or SIGINT, then shut down: stop accepting, let running
    requests finish (`--shutdown-timeout`), remove the unix sockets and the
    pidfile, and exit 0. A second signal cuts what is left at once.
@@ -284,8 +285,10 @@ def start(config: DaemonConfig, installers: list[ModuleType], logger: Logger,
     server = Server(with_request_log(router, logger), limits=Limits(), logger=logger,
                     common_headers=common_headers(config.api_version))
     stack.callback(server.shutdown, 0)  # (after a graceful shutdown: cuts what a handler still holds)
-    for listener in opened:
-        server.serve(listener.sock)
+    try:
+        daemon.serve_api(server, [listener.sock for listener in opened])  # installers.serve_each, or a chapter's
+    except Exception as exc:
+        raise StartupError(f"failed to serve the API: {exc}") from exc
     logger.info("Daemon has completed initialization")
     for listener in opened:
         logger.info("API listen on %s", listener.address)
