@@ -6,7 +6,7 @@ CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*))
 export NO_MKDOCS_2_WARNING := 1
 PYTEST  := $(BIN)/python -m pytest -q
 
-.PHONY: demo test test-chapter test-cross docs serve-docs system-deps venv bench doctor clean
+.PHONY: demo test test-chapter test-cross docs serve-docs system-deps venv bench bench-registry doctor clean
 
 $(BIN)/minidock: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ serve-docs: venv
 
 bench: venv
 	$(BIN)/python bench/cli_startup.py
+
+bench-registry: venv
+	$(BIN)/python bench/registry_pull.py
 
 doctor: venv
 	$(BIN)/minidock doctor

@@ -8,7 +8,7 @@ Docker 1.5's daemon did, at start-up,
 and so do we: make the service (the content store under
 `<data-root>/content/`, and the daemon's registry options), register its
 jobs (registry/jobs.py), and give chapter 02's `/auth`, `/images/search`,
-and `/images/create?fromImage=` routes their HTTP
+`/images/create?fromImage=` and `/images/{name}/push` routes their HTTP
 handlers (registry/api.py).
 
 Two daemon flags come with the chapter, dockerd's own:

@@ -98,6 +98,14 @@ class RegistryAPI:
         self.run_progress(job, response)
     # --8<-- [end:pull]
 
+    # --8<-- [start:push]
+    def push(self, request: Request, response: ResponseWriter) -> None:
+        """`POST /images/{name}/push?tag=TAG` with `X-Registry-Auth`: the push job's progress stream."""
+        job = self.engine.job("push", request.vars.get("name", ""), request.param("tag") or "")
+        job.env.set("authConfig", request.headers.get(AUTH_HEADER) or "")
+        self.run_progress(job, response)
+    # --8<-- [end:push]
+
     def search(self, request: Request, response: ResponseWriter) -> None:
         """`GET /images/search?term=T&limit=N&filters=F`: a JSON list, as Docker Hub answers."""
         term = request.param("term") or ""
@@ -125,7 +133,7 @@ class RegistryAPI:
 
 
 # --8<-- [start:handlers]
-HANDLERS = {"pull": "pull", "search": "search", "auth": "auth"}
+HANDLERS = {"pull": "pull", "push": "push", "search": "search", "auth": "auth"}
 
 
 def install(handlers: dict[str, Handler], engine: Engine) -> RegistryAPI:

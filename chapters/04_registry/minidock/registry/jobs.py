@@ -1,4 +1,4 @@
-"""The registry jobs: `pull`, `search`, `auth` - what the engine runs for chapter 04's routes.
+"""The registry jobs: `pull`, `push`, `search`, `auth` - what the engine runs for chapter 04's routes.
 
 Docker 1.5's registry service installed itself on the engine with
 
@@ -18,6 +18,9 @@ What each job prints:
   as the client reports them (progress.py has the wording). In the
   chapter-4 world the pulled blobs land in the content store
   (`<data-root>/content/`); chapter 05 makes images of them;
+* `push NAME [TAG]` - dockerd's push progress, one JSON object per line,
+  ending with `T: digest: sha256:... size: N` and the aux result. What it
+  pushes is what a pull left in the content store under that name;
 * `search TERM` - one JSON list, Docker Hub's result shape;
 * `auth` - `{"IdentityToken": "", "Status": "Login Succeeded"}`.
 
@@ -40,9 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 from minidock.registry import errors as registry_errors
 from minidock.registry.client.auth import Credentials
-from minidock.registry.client.pull import pull as client_pull
+from minidock.registry.client.push import ImageNotLocal
+from minidock.registry.client.push import push as client_push
 from minidock.registry.client.session import RegistryUnreachable, Session
-from minidock.registry.contentstore import ContentStore
+from minidock.registry.contentstore import BlobNotFound, ContentStore
+from minidock.registry.manifest import Index, parse_manifest
 from minidock.registry.names import InvalidReference, Reference, parse_reference
 from minidock.server.errors import APIError, BadParameter, Forbidden, InternalError, NotFound, Unauthorized
 
@@ -168,14 +173,37 @@ class RegistryJobs:
     def pull(self, job: Job) -> None:
         """`pull NAME [TAG]` (env `authConfig`, `platform`): into the content store, with progress."""
         ref = pull_reference(job.args[0] if job.args else "", job.args[1] if len(job.args) > 1 else "")
-        session = self.service.session(ref.domain, decode_auth_config(job.env.get("authConfig")))
+        from minidock.registry.client import RegistryClient  # Docker Hub names go to the mirrors first
+
+        client = RegistryClient(self.service.store, insecure=self.service.insecure_registries,
+                                mirrors=self.service.registry_mirrors)
         report = HeldFirstLine(lambda message: print_json(job, message))
         try:
-            client_pull(session, self.service.store, ref, platform=job.env.get("platform") or None,
-                        progress=report)
+            client.pull(ref, platform=job.env.get("platform") or None, progress=report,
+                        credentials=decode_auth_config(job.env.get("authConfig")))
         except registry_errors.RegistryError as exc:
             raise translate(exc, ref) from None
     # --8<-- [end:pull]
+
+    # --8<-- [start:push_job]
+    def push(self, job: Job) -> None:
+        """`push NAME [TAG]` (env `authConfig`): the manifest the store holds for NAME:TAG, its
+        config and layers, into NAME's registry, with dockerd's progress messages."""
+        ref = pull_reference(job.args[0] if job.args else "", job.args[1] if len(job.args) > 1 else "")
+        if ref.digest:
+            raise BadParameter(f"cannot push a digest reference: {ref.familiar()}")
+        session = self.service.session(ref.domain, decode_auth_config(job.env.get("authConfig")))
+        report = HeldFirstLine(lambda message: print_json(job, message))  # no image: a 404, not a stream
+        try:
+            client_push(session, self.service.store, ref, progress=report,
+                        known_repositories=mount_sources(self.service.store, ref))
+        except ImageNotLocal as exc:
+            raise NotFound(exc.message) from None
+        except BlobNotFound as exc:  # the ref is here, but not all it names (an index's other platforms)
+            raise NotFound(f"{exc.args[0]} of {ref.familiar()} is not in the content store") from None
+        except registry_errors.RegistryError as exc:
+            raise InternalError(exc.message if isinstance(exc, RegistryUnreachable) else code_words(exc)) from None
+    # --8<-- [end:push_job]
 
     # --8<-- [start:search]
     def search(self, job: Job) -> None:
@@ -213,6 +241,43 @@ class RegistryJobs:
         except registry_errors.RegistryError as exc:
             raise InternalError(exc.message) from None
         print_json(job, {"IdentityToken": "", "Status": "Login Succeeded"})
+
+
+def mount_sources(store: ContentStore, ref: Reference) -> Callable[[str], list[str]]:
+    """Which other repositories of `ref`'s registry hold a blob, as far as the store knows.
+
+    Every ref in the store names a manifest that was pulled from (or pushed
+    to) its repository, so that repository has the manifest's blobs: the
+    push may ask the registry to *mount* a blob from there instead of
+    sending its bytes again. Computed once per push, on first use."""
+    found: dict[str, list[str]] | None = None
+
+    def lookup(digest: str) -> list[str]:
+        nonlocal found
+        if found is None:
+            found = {}
+            for name_tag, manifest_digest in store.refs().items():
+                name = name_tag.rpartition(":")[0]
+                domain, _, path = name.partition("/")
+                if domain != ref.domain or path == ref.path:
+                    continue
+                for blob in blobs_of(store, manifest_digest):
+                    if path not in found.setdefault(blob, []):
+                        found[blob].append(path)
+        return found.get(digest, [])
+    return lookup
+
+
+def blobs_of(store: ContentStore, manifest_digest: str) -> list[str]:
+    """The config and layer digests a stored manifest names (an index's: those of its children here)."""
+    try:
+        document = parse_manifest(store.read(manifest_digest))
+        if isinstance(document, Index):
+            return [blob for entry in document.manifests if store.has(entry.digest)
+                    for blob in blobs_of(store, str(entry.digest))]
+        return [str(blob.digest) for blob in document.blobs()]
+    except (KeyError, ValueError, registry_errors.RegistryError):
+        return []  # a ref to something unreadable mounts nothing
 
 
 def registry_host(server_address: str) -> str:
@@ -276,7 +341,7 @@ def search_result(doc: dict[str, Any]) -> dict[str, Any]:
 def install(engine: Engine, service: RegistryService) -> RegistryJobs:
     """Register chapter 04's jobs on the engine (Docker 1.5's `registry.Service.Install`)."""
     jobs = RegistryJobs(service)
-    for name in ("pull", "search", "auth"):
+    for name in ("pull", "push", "search", "auth"):
         engine.register(name, getattr(jobs, name))
     return jobs
 # --8<-- [end:install]

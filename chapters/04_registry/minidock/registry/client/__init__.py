@@ -59,30 +59,37 @@ class RegistryClient:
                  auth: Callable[[str], Credentials | None] = lambda host: None) -> None:
         self.store = store
         self.insecure = tuple(insecure)
+        # `--registry-mirror http://host:port`: the host is what we talk to; `http://` says plain HTTP
         self.mirrors = tuple(mirror.rstrip("/").split("://", 1)[-1] for mirror in mirrors)
+        self._plain = tuple(m.rstrip("/").split("://", 1)[1] for m in mirrors if m.startswith("http://"))
         self.auth = auth
         self._sources: dict[str, set[tuple[str, str]]] = {}  # blob digest -> {(host, repository)}
 
     def session(self, host: str, credentials: Credentials | None = None) -> Session:
-        return Session(host, insecure=self.insecure, credentials=credentials or self.auth(host))
+        return Session(host, insecure=(*self.insecure, *self._plain), credentials=credentials or self.auth(host))
 
     def _remember(self, host: str, repository: str) -> Callable[[str], None]:
         return lambda digest: self._sources.setdefault(digest, set()).add((host, repository))
 
     def pull(self, reference: str | Reference, platform: str | None = None, progress: Progress = msg.discard,
              credentials: Credentials | None = None) -> PullResult:
-        """Pull into the store. Docker Hub names try each `--registry-mirror` first."""
+        """Pull into the store. Docker Hub names try each `--registry-mirror` first.
+
+        A mirror is asked for the same repository (`library/busybox`); one that
+        is down or lacks the image is no verdict, so the next is asked, and
+        Docker Hub last. Only Docker Hub gets the user's credentials, and a
+        mirror that failed leaves no line in the progress stream."""
         ref = normalize(reference) if isinstance(reference, str) else reference.with_default_tag()
         hosts = [*self.mirrors, ref.domain] if ref.domain == DOCKER_HUB else [ref.domain]
         for host in hosts:
+            last = host == hosts[-1]
+            attempt = progress if last else _Tentative(progress)
             try:
-                return pull(self.session(host, credentials), self.store, ref, platform=platform,
-                            progress=progress, sources=self._remember(host, ref.path))
-            except RegistryUnreachable:
-                if host == hosts[-1]:
-                    raise
-            except RegistryError as exc:  # a mirror that lacks the image is no verdict: ask the next
-                if host == hosts[-1] or exc.status not in (404, 401, 403):
+                return pull(self.session(host, credentials if host == ref.domain else None), self.store, ref,
+                            platform=platform, progress=attempt, sources=self._remember(host, ref.path))
+            except RegistryError as exc:  # a mirror that is down or lacks the image: ask the next
+                started = isinstance(attempt, _Tentative) and attempt.sent
+                if last or started or not (isinstance(exc, RegistryUnreachable) or exc.status in (404, 401, 403)):
                     raise
         raise AssertionError("unreachable")
 
@@ -117,3 +124,23 @@ class RegistryClient:
         """`docker login`: do these credentials open the registry? Returns dockerd's `Login Succeeded`."""
         self.session(host, credentials).ping()
         return "Login Succeeded"
+
+
+class _Tentative:
+    """A mirror's progress: its first line (`Pulling from ...`) is held until a second one shows
+    the mirror has the manifest, so a mirror that fails leaves nothing in the stream."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.held: list[dict[str, Any]] = []
+        self.sent = False
+
+    def __call__(self, message: dict[str, Any]) -> None:
+        if not self.sent and not self.held:
+            self.held.append(message)
+            return
+        self.sent = True
+        for held in self.held:
+            self.progress(held)
+        self.held.clear()
+        self.progress(message)

@@ -34,7 +34,8 @@ from minidock.registry.errors import RegistryError, Unauthorized, error_from_bod
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ENDPOINT = "registry-1.docker.io"  # where docker.io's V2 API really is
-TIMEOUT = 60.0
+TIMEOUT = 60.0          # a read that stalls this long is a dead transfer
+CONNECT_TIMEOUT = 5.0   # a registry that does not answer a connect (or TLS handshake) in 5 s is down
 MAX_REDIRECTS = 5
 USER_AGENT = "minidock/0.1 (registry client)"
 
@@ -136,6 +137,12 @@ class Session:
     def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | BinaryIO | None) -> Response:
         connection, target = self._connect(url)
         try:
+            # Connect with a short timeout (an unreachable mirror or an offline Docker Hub must
+            # fail fast, not hang the pull), then read with the patient one.
+            connection.timeout = min(CONNECT_TIMEOUT, self.timeout)
+            connection.connect()
+            if connection.sock is not None:
+                connection.sock.settimeout(self.timeout)
             connection.request(method, target, body=body, headers={"User-Agent": USER_AGENT, **headers})
             raw = connection.getresponse()
         except (OSError, http.client.HTTPException) as exc:
