@@ -179,3 +179,50 @@ def test_the_first_progress_line_waits_for_the_second():
     report({"status": "Digest: sha256:..."})
     report({"status": "Status: ..."})
     assert [m["status"] for m in sent] == ["Pulling from x", "Digest: sha256:...", "Status: ..."]
+
+
+def resolve(service_kwargs: dict, name: str) -> dict:
+    """Run the resolve_repository job on an engine of its own and decode what it printed."""
+    import json
+    import logging
+
+    from minidock.engine import Engine
+    from minidock.registry.contentstore import ContentStore
+    from minidock.registry.jobs import RegistryService, install
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as root:
+        engine = Engine(logger=logging.getLogger("test"))
+        install(engine, RegistryService(ContentStore(Path(root)), **service_kwargs))
+        job = engine.job("resolve_repository", name)
+        out = job.stdout.add_buffer()
+        assert job.run() == 0, job.error
+        return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize("name, remote, local, canonical, official", [
+    ("busybox", "library/busybox", "busybox", "docker.io/library/busybox", True),
+    ("docker.io/library/busybox:1.36", "library/busybox", "busybox", "docker.io/library/busybox", True),
+    ("user/app", "user/app", "user/app", "docker.io/user/app", False),
+    ("127.0.0.1:5000/a/b", "a/b", "127.0.0.1:5000/a/b", "127.0.0.1:5000/a/b", False),
+])
+def test_resolve_repository_names_the_index_and_the_names(name, remote, local, canonical, official):
+    info = resolve({"registry_mirrors": ("http://127.0.0.1:9",)}, name)
+    assert (info["RemoteName"], info["LocalName"], info["CanonicalName"], info["Official"]) == (
+        remote, local, canonical, official)
+    hub = canonical.startswith("docker.io/")
+    assert info["Index"]["Official"] is hub
+    assert info["Index"]["Secure"] is hub  # localhost registries are spoken to in plain HTTP
+    assert info["Index"]["Mirrors"] == (["http://127.0.0.1:9"] if hub else [])
+
+
+def test_resolve_repository_honours_insecure_registries():
+    info = resolve({"insecure_registries": ("registry.example:5000",)}, "registry.example:5000/x")
+    assert info["Index"]["Secure"] is False
+    assert info["Endpoint"] == "http://registry.example:5000"
+
+
+def test_resolve_repository_refuses_a_bad_name():
+    with pytest.raises(AssertionError, match="invalid reference format"):
+        resolve({}, "busybox/UPPER")

@@ -198,14 +198,14 @@ JOB_CHAPTERS: dict[str, int] = {
     "volumes": 6, "volume_create": 6, "volumes_prune": 6, "volume_inspect": 6, "volume_delete": 6,
     # Jobs with no route of their own: other jobs call them (DESIGN.md, "the seams").
     "init_networkdriver": 6, "allocate_interface": 6, "release_interface": 6, "allocate_port": 6,
-    "release_port": 6, "link": 6, "mount": 6, "unmount": 6,
+    "release_port": 6, "link": 6, "mount": 6, "unmount": 6, "resolve_repository": 4,
 }
 
 # The jobs above that no route runs: other jobs call them (create calls
 # image_inspect, start calls allocate_interface ...).
 INTERNAL_JOBS: frozenset[str] = frozenset({
     "init_networkdriver", "allocate_interface", "release_interface", "allocate_port",
-    "release_port", "link", "mount", "unmount",
+    "release_port", "link", "mount", "unmount", "resolve_repository",
 })
 
 # Jobs that have a route but that no chapter brings: they answer

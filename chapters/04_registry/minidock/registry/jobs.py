@@ -45,7 +45,7 @@ from minidock.registry import errors as registry_errors
 from minidock.registry.client.auth import Credentials
 from minidock.registry.client.push import ImageNotLocal
 from minidock.registry.client.push import push as client_push
-from minidock.registry.client.session import RegistryUnreachable, Session
+from minidock.registry.client.session import DOCKER_HUB, RegistryUnreachable, Session, base_url
 from minidock.registry.contentstore import BlobNotFound, ContentStore
 from minidock.registry.manifest import Index, parse_manifest
 from minidock.registry.names import InvalidReference, Reference, parse_reference
@@ -224,6 +224,33 @@ class RegistryJobs:
         print_json(job, results)
     # --8<-- [end:search]
 
+    # --8<-- [start:resolve_repository]
+    def resolve_repository(self, job: Job) -> None:
+        """`resolve_repository NAME`: where a name lives and how we talk to it.
+
+        Docker 1.5's `ResolveRepositoryInfo`: the other jobs (and chapter 05's
+        `tag`, `push`) ask it instead of parsing names themselves. It prints the
+        repository's index (registry host, secure or not, official, mirrors),
+        its remote name (`library/busybox`), local name (`busybox`) and
+        canonical name (`docker.io/library/busybox`)."""
+        ref = pull_reference(job.args[0] if job.args else "", "")
+        host = ref.domain
+        official_index = host == DOCKER_HUB
+        print_json(job, {
+            "Index": {
+                "Name": host,
+                "Mirrors": list(self.service.registry_mirrors) if official_index else [],
+                "Secure": base_url(host, self.service.insecure_registries).startswith("https://"),
+                "Official": official_index,
+            },
+            "Endpoint": base_url(host, self.service.insecure_registries),
+            "RemoteName": ref.path,
+            "LocalName": ref.familiar_name,
+            "CanonicalName": ref.name,
+            "Official": official_index and ref.path.startswith("library/"),
+        })
+    # --8<-- [end:resolve_repository]
+
     def auth(self, job: Job) -> None:
         """`auth` with `authConfig` = `{"username", "password", "serveraddress"}`: can we log in?
 
@@ -341,7 +368,7 @@ def search_result(doc: dict[str, Any]) -> dict[str, Any]:
 def install(engine: Engine, service: RegistryService) -> RegistryJobs:
     """Register chapter 04's jobs on the engine (Docker 1.5's `registry.Service.Install`)."""
     jobs = RegistryJobs(service)
-    for name in ("pull", "push", "search", "auth"):
+    for name in ("pull", "push", "search", "auth", "resolve_repository"):
         engine.register(name, getattr(jobs, name))
     return jobs
 # --8<-- [end:install]
