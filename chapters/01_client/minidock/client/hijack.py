@@ -68,6 +68,10 @@ class EscapeProxy:
 
     def feed(self, data: bytes) -> tuple[bytes, bool]:
         """(bytes to forward, detached?)"""
+        # lab 01.3: Spot the detach keys in the input
+        # hint: the sequence may be split across two reads: hold back (self._held) what could begin it
+        # hint: when a byte breaks the match, release what was held - but that byte may itself begin the sequence again
+        # hint: on a detach, return what came before the sequence; the sequence itself is never forwarded
         out = bytearray()
         for byte in data:
             self._held += bytes([byte])
@@ -83,6 +87,7 @@ class EscapeProxy:
             else:
                 out += last
         return bytes(out), False
+        # end lab 01.3
 # --8<-- [end:detach_keys]
 
 

@@ -70,6 +70,10 @@ def parse_host(value: str | None) -> Host:
 
 
 def _parse_tcp(rest: str, original: str) -> tuple[str, int]:
+    # lab 01.2: Parse a tcp:// daemon address
+    # hint: an IPv6 host comes in brackets ([::1]:2375); a bare host with a second colon is an error
+    # hint: no port means DEFAULT_TCP_PORT (2375); a port is a number from 1 to 65535
+    # hint: every refusal is an InvalidHost whose message quotes the original address
     rest = rest.rstrip("/")
     if not rest:
         raise InvalidHost(f"invalid tcp address {original!r}: no host")
@@ -91,6 +95,7 @@ def _parse_tcp(rest: str, original: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise InvalidHost(f"invalid tcp address {original!r}: bad port {port_text!r}")
     return host, int(port_text)
+    # end lab 01.2
 
 
 def host_from_environment(flag: str | None, environ: dict[str, str] | os._Environ[str] = os.environ) -> Host:

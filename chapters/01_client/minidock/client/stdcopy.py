@@ -43,6 +43,10 @@ class FrameDecoder:
     _buffer: bytearray = field(default_factory=bytearray)
 
     def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
+        # lab 01.1: Decode the 8-byte frame headers
+        # hint: buffer the bytes: a network read may hold half a header, or three frames and a bit
+        # hint: HEADER.unpack_from(self._buffer) gives (stream type, payload size); check both before you trust the size
+        # hint: yield a frame only once all of its payload is in, then drop it from the buffer
         self._buffer += data
         while len(self._buffer) >= HEADER.size:
             stream, size = HEADER.unpack_from(self._buffer)
@@ -55,6 +59,7 @@ class FrameDecoder:
             payload = bytes(self._buffer[HEADER.size:HEADER.size + size])
             del self._buffer[:HEADER.size + size]
             yield stream, payload
+        # end lab 01.1
 
     @property
     def pending(self) -> int:

@@ -187,6 +187,11 @@ class ResponseWriter:
         returns, and on a unix socket `hijack()` even waits (briefly) until
         the client has read the head: there the kernel can tell us.
         """
+        # lab 02.3: Hijack the connection
+        # hint: first skip what is left of the request body (body.drain()): its bytes are not stream bytes
+        # hint: send the 101 head alone (self._head(101, ..., framed=False)): Connection: Upgrade, Upgrade: tcp
+        # hint: then wait_until_read, so the client has the head before any stream byte
+        # hint: mark the writer hijacked, tell self.io, and lift the read limits and timeout: a stream may be silent
         body = self.request.body
         if not body.done and not body.drain():  # bytes of a request body are not stream bytes
             raise RuntimeError("cannot hijack: the request body could not be skipped")
@@ -199,6 +204,7 @@ class ResponseWriter:
         reader.set_limits(None)  # silence on a hijacked stream is normal: no timeouts any more
         reader.sock.settimeout(None)
         return self.io.sock, reader
+        # end lab 02.3
     # --8<-- [end:hijack]
 # --8<-- [end:response_writer]
 

@@ -187,19 +187,27 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 def compare_versions(a: str, b: str) -> int:
     """-1, 0 or 1, like moby's `versions.compare`: missing parts count as 0 (1.41 == 1.41.0)."""
+    # lab 02.2: Check the API version
+    # hint: compare tuples of numbers (version_tuple), the shorter padded with zeros: 1.9 < 1.24, 1.41 == 1.41.0
     ta, tb = version_tuple(a), version_tuple(b)
     width = max(len(ta), len(tb))
     ta, tb = ta + (0,) * (width - len(ta)), tb + (0,) * (width - len(tb))
     return (ta > tb) - (ta < tb)
+    # end lab 02.2
 
 
 def check_version(version: str, min_version: str, max_version: str) -> None:
     """Refuse an API version outside [min_version, max_version] with moby's exact words."""
+    # lab 02.2: Check the API version
+    # hint: both refusals are BadParameter (a 400), in moby's words - the tests quote them:
+    # hint: "client version V is too old. Minimum supported API version is MIN, please upgrade your client ..."
+    # hint: "client version V is too new. Maximum supported API version is MAX"
     if compare_versions(version, min_version) < 0:
         raise BadParameter(f"client version {version} is too old. Minimum supported API version is "
                            f"{min_version}, please upgrade your client to a newer version")
     if compare_versions(version, max_version) > 0:
         raise BadParameter(f"client version {version} is too new. Maximum supported API version is {max_version}")
+    # end lab 02.2
 # --8<-- [end:versions]
 
 
@@ -238,6 +246,11 @@ class Router:
         prefixed = VERSION_PREFIX.match(path)
         if prefixed:
             version, path = prefixed["version"], prefixed["rest"]
+        # lab 02.1: Find the route for a request
+        # hint: the first route in table order whose template matches the path, with the request's method, wins
+        # hint: no route fits the path: NotFound("page not found"); only with other methods: MethodNotAllowed
+        # hint: naming them (route.method); only the query condition failed (route.accepts_query): BadParameter
+        # hint: check the version only once a route is found: an unknown path is a 404 whatever its version
         allowed: list[str] = []
         skipped_for_query: list[Route] = []
         for route in self.routes:
@@ -262,6 +275,7 @@ class Router:
             raise MethodNotAllowed(f"method {method} not allowed for {path} (allowed: {', '.join(allowed)})",
                                    allowed)
         raise NotFound("page not found")
+        # end lab 02.1
 
     def __call__(self, request: Request, response: ResponseWriter) -> None:
         try:

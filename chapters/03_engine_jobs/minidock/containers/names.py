@@ -28,9 +28,13 @@ def validate_name(name: str) -> str:
     Note the `+`: a name has at least two characters, as in Docker. And note
     `fullmatch`: Python's `$` also matches before a final newline (Go's does
     not), so `VALID_NAME.match("web\n")` would let a newline into a name."""
+    # lab 03.3: Generate and validate container names
+    # hint: VALID_NAME is the rule; the stored name starts with a slash
+    # hint: the refusal is a BadParameter: "Invalid container name (NAME), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
     if not VALID_NAME.fullmatch(name):
         raise BadParameter(f"Invalid container name ({name}), only {VALID_NAME_CHARS} are allowed")
     return name if name.startswith("/") else "/" + name
+    # end lab 03.3
 # --8<-- [end:validator]
 
 
@@ -87,6 +91,9 @@ def random_name(retry: int = 0, rng: random.Random | None = None) -> str:
 
     Docker's namesgenerator carries one exception, and so do we: "Steve
     Wozniak is not boring", so `boring_wozniak` is never generated."""
+    # lab 03.3: Generate and validate container names
+    # hint: an adjective from LEFT and a surname from RIGHT, picked with `rng` (or random.SystemRandom())
+    # hint: never boring_wozniak; from the second try on (retry > 0) append one random digit
     pick = rng or random.SystemRandom()
     while True:
         name = f"{pick.choice(LEFT)}_{pick.choice(RIGHT)}"
@@ -95,6 +102,7 @@ def random_name(retry: int = 0, rng: random.Random | None = None) -> str:
     if retry > 0:
         name += str(pick.randrange(10))
     return name
+    # end lab 03.3
 # --8<-- [end:generator]
 
 

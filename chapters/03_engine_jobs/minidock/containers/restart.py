@@ -79,6 +79,10 @@ class RestartManager:
 
     def should_restart(self, exit_code: int, manually_stopped: bool, ran_for: float) -> tuple[bool, float]:
         """(restart?, seconds to wait first). Counts the restart when the answer is yes."""
+        # lab 03.2: Decide whether to restart
+        # hint: a cancelled manager (a manual stop) never restarts; a run of RESET_AFTER s or more resets the wait
+        # hint: the wait starts at BACKOFF_START and doubles at each exit, up to BACKOFF_MAX
+        # hint: on-failure:N restarts a non-zero exit at most N times (0: no limit); count in self.restart_count
         if self.canceled:
             return False, 0.0
         if ran_for >= RESET_AFTER:
@@ -97,6 +101,7 @@ class RestartManager:
         if restart:
             self.restart_count += 1
         return restart, self.backoff
+        # end lab 03.2
 
     def wait(self, delay: float) -> bool:
         """Sleep `delay` seconds; False if cancelled meanwhile (then do not restart)."""

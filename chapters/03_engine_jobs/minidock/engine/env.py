@@ -163,7 +163,10 @@ class Env:
     # --8<-- [start:env_typed]
     def get_bool(self, key: str) -> bool:
         """True for "1", "true" and "True" (what set_bool, JSON and query strings write)."""
+        # lab 03.1: Read typed values from a job's environment
+        # hint: every value is text: self.get(key) gives it; TRUE_TEXTS is what reads as true
         return self.get(key) in TRUE_TEXTS
+        # end lab 03.1
 
     def set_bool(self, key: str, value: bool) -> None:
         self.set(key, "1" if value else "0")
@@ -171,8 +174,11 @@ class Env:
     def get_int(self, key: str, default: int = 0) -> int:
         """The value as a decimal integer; `default` when absent or not an integer
         (Docker's GetInt answered 0 for both; pass -1 where 0 is meaningful)."""
+        # lab 03.1: Read typed values from a job's environment
+        # hint: _INTEGER says what counts as a decimal integer; anything else gives the default
         text = self.get(key)
         return int(text) if _INTEGER.fullmatch(text) else default
+        # end lab 03.1
 
     def set_int(self, key: str, value: int) -> None:
         self.set(key, str(int(value)))
@@ -180,6 +186,8 @@ class Env:
     def get_list(self, key: str) -> list[str]:
         """A JSON array of strings; [] when absent or empty; any other text
         is a list of one (`"Cmd": "echo hi"` -> ["echo hi"], as Docker's GetList)."""
+        # lab 03.1: Read typed values from a job's environment
+        # hint: from_text turns the text back into the JSON value it stands for; only an array of strings is a list
         text = self.get(key)
         if not text:
             return []
@@ -187,6 +195,7 @@ class Env:
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             return value
         return [text]
+        # end lab 03.1
 
     def set_list(self, key: str, value: Iterable[str]) -> None:
         self.set_json(key, list(value))

@@ -99,10 +99,13 @@ class DigestVerifier:
         self._hash = hashlib.new(self.expected.algorithm if self.expected else CANONICAL)
 
     def update(self, chunk: bytes) -> None:
+        # lab 04.1: Verify a blob's digest while it streams
+        # hint: count the bytes and hash them as they pass; more bytes than declared is a SizeMismatch at once
         self.count += len(chunk)
         if self.size is not None and self.count > self.size:
             raise SizeMismatch(f"content is longer than the {self.size} bytes declared")
         self._hash.update(chunk)
+        # end lab 04.1
 
     @property
     def digest(self) -> Digest:
@@ -111,6 +114,9 @@ class DigestVerifier:
 
     def finish(self, expected: Digest | str | None = None) -> Digest:
         """Check the size and the digest of everything seen; return the digest."""
+        # lab 04.1: Verify a blob's digest while it streams
+        # hint: the digest may be told only now (finish(expected)); a size other than declared: SizeMismatch
+        # hint: another digest is a DigestMismatch (detail: expected, actual); another algorithm: DigestInvalid
         if expected is not None:
             self.expected = parse_digest(expected) if isinstance(expected, str) else expected
         if self.size is not None and self.count != self.size:
@@ -125,4 +131,5 @@ class DigestVerifier:
                 raise DigestMismatch(f"digest mismatch: expected {self.expected}, got {actual}",
                                      detail={"expected": str(self.expected), "actual": str(actual)})
         return actual
+        # end lab 04.1
 # --8<-- [end:digest_verifier]

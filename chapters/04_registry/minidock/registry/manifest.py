@@ -86,6 +86,9 @@ class Index:
         """The entry for `os/arch[/variant]`; a missing variant matches any (amd64 has none).
 
         No match is MANIFEST_UNKNOWN-worthy; we say which platforms exist."""
+        # lab 04.2: Select a platform in an index
+        # hint: compare os/arch[/variant] part by part (entry.platform_string()); no variant asked: any matches
+        # hint: none fits: ManifestInvalid("no matching manifest for P in the manifest list entries (available: ...)")
         wanted = platform.split("/")
         for entry in self.manifests:
             have = entry.platform_string().split("/")
@@ -94,6 +97,7 @@ class Index:
         available = ", ".join(e.platform_string() or "unknown" for e in self.manifests)
         raise ManifestInvalid(f"no matching manifest for {platform} in the manifest list entries"
                               f" (available: {available})")
+        # end lab 04.2
 
 
 # --8<-- [start:parse_manifest]
