@@ -11,6 +11,21 @@ import subprocess
 import sys
 
 
+def find_docker_cli() -> str:
+    """The docker CLI the tests drive as a reference client: $MINIDOCK_TEST_DOCKER if set,
+    else the Go CLI 28 at /usr/local/bin/docker (what docker-api.md was written against),
+    else the first `docker` on PATH (Debian's docker.io brings a 20.10 CLI)."""
+    import shutil
+
+    for candidate in (os.environ.get("MINIDOCK_TEST_DOCKER"), "/usr/local/bin/docker", shutil.which("docker")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return "docker"  # absent: running it fails with a clear "No such file" in the test
+
+
+DOCKER_CLI = find_docker_cli()
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip for a missing privilege or kernel feature - but under CI that is a failure."""
     import pytest

@@ -25,14 +25,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minidock.fakedaemon import FakeDaemon
+from minidock.testing import DOCKER_CLI, skip_or_fail
 
-DOCKER = "/usr/local/bin/docker"
+DOCKER = DOCKER_CLI
 
 
 def docker(daemon: FakeDaemon, *args: str, host: str | None = None, input: bytes | None = None,
            env: dict[str, str] | None = None, timeout: float = 15) -> subprocess.CompletedProcess:
     if not Path(DOCKER).exists():
-        pytest.skip("the reference docker CLI is not installed at /usr/local/bin/docker")
+        skip_or_fail(f"no reference docker CLI (looked for $MINIDOCK_TEST_DOCKER, /usr/local/bin/docker, PATH)")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     environ["DOCKER_CONFIG"] = str(daemon.workdir / "docker-config")  # never the user's ~/.docker
     environ.update(env or {})

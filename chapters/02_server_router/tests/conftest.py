@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from minidock.testing import DOCKER_CLI
+
 STARTUP_TIMEOUT = 15.0
 
 
@@ -255,7 +257,7 @@ def docker_cli() -> Callable[..., subprocess.CompletedProcess]:
     """The real Go docker CLI (28.x), with its config in a scratch directory."""
     from minidock.testing import cli_env, skip_or_fail
 
-    binary = "/usr/local/bin/docker"
+    binary = DOCKER_CLI
     if not os.access(binary, os.X_OK):
         skip_or_fail(f"the docker CLI is not at {binary}")
 

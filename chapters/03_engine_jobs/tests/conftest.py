@@ -33,8 +33,10 @@ from pathlib import Path
 
 import pytest
 
+from minidock.testing import DOCKER_CLI
+
 STARTUP_TIMEOUT = 20.0
-DOCKER = "/usr/local/bin/docker"
+DOCKER = DOCKER_CLI
 
 
 def free_port() -> int:

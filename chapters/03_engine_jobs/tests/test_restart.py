@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+from minidock.testing import DOCKER_CLI
+
 
 def test_on_failure_2_restarts_a_failing_command_twice(docker):
     result = docker("run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c",
@@ -35,7 +37,7 @@ def test_a_restarted_daemon_still_lists_every_container(start_daemon, tmp_path):
     first = start_daemon(data_root=data_root, exec_root=exec_root)
 
     def docker(daemon, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["/usr/local/bin/docker", "-H", daemon.unix_host, *args], capture_output=True,
+        return subprocess.run([DOCKER_CLI, "-H", daemon.unix_host, *args], capture_output=True,
                               text=True, timeout=30, env=cli_env())
 
     assert docker(first, "run", "--name", "finished", "busybox", "sh", "-c", "exit 3").returncode == 3

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from minidock.testing import cli_env, skip_or_fail
+from minidock.testing import DOCKER_CLI, cli_env, skip_or_fail
 
-DOCKER = "/usr/local/bin/docker"
+DOCKER = DOCKER_CLI
 
 
 @pytest.fixture

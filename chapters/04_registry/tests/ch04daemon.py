@@ -19,8 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from minidock.testing import DOCKER_CLI
+
 STARTUP_TIMEOUT = 20.0
-DOCKER = "/usr/local/bin/docker"
+DOCKER = DOCKER_CLI
 
 
 def free_port() -> int:
