@@ -8,41 +8,19 @@ requests to a real minidockd and check what comes back on the wire.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+sys.path.insert(0, str(Path(__file__).parent))  # the fakes beside this file (importlib mode)
+from router_fakes import FakeRequest, FakeResponse  # noqa: E402
 from minidock.server.errors import BadParameter, JobNotInstalled, MethodNotAllowed, NotFound
 from minidock.server.router import PathTemplate, Route, Router, compare_versions, version_tuple
 from minidock.server.routes import ROUTES
-
-
-@dataclass
-class FakeRequest:
-    """The fields of `minidock.server.request.Request` that the router reads and sets."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]] = field(default_factory=dict)
-    vars: dict[str, str] = field(default_factory=dict)
-    api_version: str = ""
-
-
-@dataclass
-class FakeResponse:
-    """Records what a handler wrote, like `ResponseWriter` would send it."""
-
-    headers: dict[str, str] = field(default_factory=dict)
-    sent: list[tuple[str, Any]] = field(default_factory=list)
-
-    def json(self, status: int, obj: Any) -> None:
-        self.sent.append(("json", (status, obj)))
-
-    def raw(self, status: int, data: bytes, content_type: str) -> None:
-        self.sent.append(("raw", (status, data, content_type)))
 
 
 def echo_handler(request: FakeRequest, response: FakeResponse) -> None:

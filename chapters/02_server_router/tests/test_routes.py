@@ -4,12 +4,13 @@ reachable, and every job is either brought by a chapter or declared absent."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # the fakes beside this file (importlib mode)
+from router_fakes import FakeRequest, FakeResponse  # noqa: E402
 from minidock.server import system
 from minidock.server.errors import JobNotInstalled, NotFound, Unavailable
 from minidock.server.router import Router
@@ -43,24 +44,6 @@ def fill(spec_path: str, value: str) -> tuple[str, dict[str, str]]:
             variables[name] = value
     assert "{" not in path, f"unexpected variable in {spec_path}"
     return path, variables
-
-
-@dataclass
-class FakeRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]] = field(default_factory=dict)
-    vars: dict[str, str] = field(default_factory=dict)
-    api_version: str = ""
-
-
-@dataclass
-class FakeResponse:
-    headers: dict[str, str] = field(default_factory=dict)
-    sent: list[tuple[str, Any]] = field(default_factory=list)
-
-    def json(self, status: int, obj: Any) -> None:
-        self.sent.append(("json", (status, obj)))
 
 
 # ---------------------------------------------------------------- coverage ----

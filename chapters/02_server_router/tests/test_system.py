@@ -7,37 +7,17 @@ import os
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # the fakes beside this file (importlib mode)
+from router_fakes import FakeRequest, FakeResponse  # noqa: E402
 from minidock.server import system
 from minidock.server.system import DaemonFacts, info_body, load_engine_id, version_body
 
 SPEC = Path(__file__).parent / "data" / "docker-engine-api-v1.41.yaml"
-
-
-@dataclass
-class FakeRequest:
-    method: str
-    path: str = "/_ping"
-    query: dict[str, list[str]] = field(default_factory=dict)
-    vars: dict[str, str] = field(default_factory=dict)
-    api_version: str = "1.41"
-
-
-@dataclass
-class FakeResponse:
-    headers: dict[str, str] = field(default_factory=dict)
-    sent: list[tuple[str, Any]] = field(default_factory=list)
-
-    def json(self, status: int, obj: Any) -> None:
-        self.sent.append(("json", (status, obj)))
-
-    def raw(self, status: int, data: bytes, content_type: str) -> None:
-        self.sent.append(("raw", (status, data, content_type)))
 
 
 @pytest.fixture
@@ -159,14 +139,14 @@ def test_the_engine_id_is_stable_per_data_root(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- handlers ----
 def test_get_ping_says_ok_and_forbids_caching() -> None:
     response = FakeResponse()
-    system.ping(FakeRequest("GET"), response)
+    system.ping(FakeRequest("GET", "/_ping", api_version="1.41"), response)
     assert response.sent == [("raw", (200, b"OK", "text/plain; charset=utf-8"))]
     assert response.headers == {"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"}
 
 
 def test_head_ping_has_no_body() -> None:
     response = FakeResponse()
-    system.ping(FakeRequest("HEAD"), response)
+    system.ping(FakeRequest("HEAD", "/_ping", api_version="1.41"), response)
     assert response.sent == [("raw", (200, b"", "text/plain; charset=utf-8"))]
 
 
@@ -174,7 +154,7 @@ def test_version_and_info_handlers_answer_200_json(facts: DaemonFacts) -> None:
     handlers = system.handlers_for(facts)
     for job, body in (("version", version_body(facts)), ("info", info_body(facts))):
         response = FakeResponse()
-        handlers[job](FakeRequest("GET", "/" + job), response)
+        handlers[job](FakeRequest("GET", "/" + job, api_version="1.41"), response)
         [(kind, (status, sent))] = response.sent
         assert (kind, status) == ("json", 200)
         assert sent.keys() == body.keys()
